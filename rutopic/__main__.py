@@ -1,0 +1,5 @@
+"""``python -m rutopic`` runs the command line."""
+
+from rutopic.cli import run
+
+run()

@@ -1,0 +1,1 @@
+"""Text normalisation, features, the estimator, its compact inference form and persistence."""

@@ -1,0 +1,1 @@
+"""Training, evaluation, scheduled retraining and the model registry."""
