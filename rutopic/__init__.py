@@ -29,6 +29,8 @@ _EXPORTS = {
     "train": "rutopic.training.train",
     "TrainResult": "rutopic.training.train",
     "evaluate": "rutopic.training.evaluate",
+    "retrain": "rutopic.training.retrain",
+    "GateConfig": "rutopic.training.retrain",
     "datasets": "rutopic.datasets",
     "RutopicError": "rutopic.errors",
     "DataError": "rutopic.errors",

@@ -23,6 +23,8 @@ from rutopic.errors import RutopicError
 from rutopic.model.info import info_cli
 from rutopic.model.predict import predict_cli
 from rutopic.training.evaluate import evaluate_cli
+from rutopic.training.registry import models_app
+from rutopic.training.retrain import retrain_cli
 from rutopic.training.train import train_cli
 
 PROG = "rutopic"
@@ -115,6 +117,8 @@ app.command("train")(train_cli)
 app.command("evaluate")(evaluate_cli)
 app.command("predict")(predict_cli)
 app.command("info")(info_cli)
+app.command("retrain")(retrain_cli)
+app.add_typer(models_app, name="models")
 
 
 def run() -> None:

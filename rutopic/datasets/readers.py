@@ -267,7 +267,10 @@ def _normalise_rows(rows: list[dict], source: str, text_col, label_col, require_
         if not text.strip():
             skipped += 1
             continue
-        labels = parse_labels(row.get(lcol)) if lcol else []
+        value = row.get(lcol) if lcol else None
+        if value is None and label_col is None:  # JSON rows may mix 'label' and 'labels'
+            value = next((row[c] for c in LABEL_COLUMNS if row.get(c) is not None), None)
+        labels = parse_labels(value)
         if require_labels and not labels:
             raise DataError(f"{source}: row {i + 1} has no label; label every row "
                             "or remove it")

@@ -131,19 +131,20 @@ class RussianVectorizer(TransformerMixin, BaseEstimator):
         return word_df
 
     def _fit_chars(self, word_df: dict[str, int]) -> None:
-        """Unit char-n-gram TF-IDF rows for words seen in >= char_min_df texts."""
+        """Unit char-n-gram TF-IDF rows for words seen in >= char_min_df texts (none if the
+        data is too small to share any n-gram)."""
         self.char_matrix_ = None
         if not self.chars:
             return
         words = sorted(w for w, c in word_df.items() if c >= self.char_min_df and w[0] != "_")
-        if len(words) < 2:
-            self.space_.set_char_rows({})
+        vec = TfidfVectorizer(analyzer=CharNgrams(*self.chars), min_df=3, sublinear_tf=True)
+        try:
+            M = vec.fit_transform(words).tocsr()
+        except ValueError:  # too few words to share n-grams
             self.char_matrix_ = sp.csr_matrix((0, 0))
             self.char_names_ = np.zeros(0, dtype=object)
+            self.space_.set_char_rows({})
             return
-        vec = TfidfVectorizer(analyzer=CharNgrams(*self.chars), min_df=min(3, len(words)),
-                              sublinear_tf=True)
-        M = vec.fit_transform(words).tocsr()
         has = np.diff(M.indptr) > 0
         self.char_matrix_ = M[has]
         self.char_names_ = vec.get_feature_names_out()

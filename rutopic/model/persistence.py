@@ -160,6 +160,15 @@ def restore_aside(path: Path) -> None:
         return
 
 
+def save_json_atomic(path, obj) -> None:
+    """Write JSON to ``path`` via a temporary file and a rename: never half-written."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
+    _write_file(tmp, lambda f: f.write(text.encode("utf-8")))
+    os.replace(tmp, path)
+
+
 def _json_default(obj):
     try:
         import numpy as np
