@@ -8,7 +8,7 @@ from rutopic.model.estimator import RussianVectorizer
 
 
 def names_of(texts, **params):
-    vec = RussianVectorizer(min_df=1, chars=None, **params).fit(texts)
+    vec = RussianVectorizer(min_df=1, **params).fit(texts)
     X = vec.transform(texts)
     names = vec.get_feature_names_out()
     return [set(names[X[i].indices]) for i in range(X.shape[0])]
@@ -49,7 +49,7 @@ def test_transform_ignores_unknown_words_and_is_batch_independent():
 
 
 def test_type_cache_is_bounded(monkeypatch):
-    vec = RussianVectorizer(min_df=1, chars=None).fit(["визы отменены", "экспорт вырос"])
+    vec = RussianVectorizer(min_df=1).fit(["визы отменены", "экспорт вырос"])
     monkeypatch.setattr(F, "MAX_CACHED_TYPES", 50)
     space = vec.space_
     for i in range(20):
@@ -62,11 +62,10 @@ def test_type_cache_is_bounded(monkeypatch):
 
 def test_min_df_and_max_features_select_the_vocabulary():
     texts = ["визы визы", "визы экспорт", "экспорт пошлины", "саммит"]
-    vec = RussianVectorizer(min_df=2, bigrams=False, prefix=0, symbols=False, lines=False,
-                            chars=None).fit(texts)
+    vec = RussianVectorizer(min_df=2, bigrams=False, prefix=0, symbols=False, lines=False).fit(texts)
     assert set(vec.get_feature_names_out()) == {"виз", "экспорт"}
     vec = RussianVectorizer(min_df=1, max_features=1, bigrams=False, prefix=0, symbols=False,
-                            lines=False, chars=None).fit(texts)
+                            lines=False).fit(texts)
     assert len(vec.get_feature_names_out()) == 1
 
 

@@ -2,8 +2,7 @@
 
 ``rutopic predict`` must start in well under a second and importing scikit-learn alone takes
 over one, so prediction runs on this form: the feature space (stems, prefixes, symbols,
-vocabulary keys), idf, block weights, the linear weights (float32), per-word char-n-gram scores,
-and the calibration. Its scores equal the scikit-learn pipeline's (tests check 1e-6). Stored as
+vocabulary keys), idf, block weights, the linear weights (float32) and the calibration. Its scores equal the scikit-learn pipeline's (tests check 1e-6). Stored as
 one ``.npz`` loaded with ``allow_pickle=False``: loading never executes code.
 """
 
@@ -14,11 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rutopic.model.features import FeatureSpace, count_matrix
+from rutopic.model.features import SCIPY_BATCH, FeatureSpace, count_matrix
 
 OTHER = "other"
-#: From this many texts per call the linear scores use scipy.sparse (import ~0.2 s, then fast).
-SCIPY_BATCH = 256
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -51,12 +48,13 @@ def select_labels(proba: np.ndarray, thresholds: np.ndarray, other: int | None) 
 def rank_labels(sel: np.ndarray, proba: np.ndarray, classes: Sequence[str],
                 top_k: int | None = None) -> list[list[str]]:
     """Names of the selected labels per row, most probable first, at most ``top_k``."""
-    out = []
-    for row_sel, row_p in zip(sel, proba):
-        idx = np.flatnonzero(row_sel)
-        idx = idx[np.argsort(-row_p[idx], kind="stable")][:top_k]
-        out.append([classes[i] for i in idx])
-    return out
+    names = np.asarray(classes, dtype=object)
+    order = np.argsort(-proba, axis=1, kind="stable")
+    chosen = np.take_along_axis(sel.astype(bool), order, axis=1)
+    if chosen.sum(1).max(initial=0) <= 1:  # one label per row: no per-row work
+        return [[c] for c in names[order[np.arange(len(order)), chosen.argmax(1)]].tolist()]
+    ranked = names[order]
+    return [row[mask].tolist()[:top_k] for row, mask in zip(ranked, chosen)]
 
 
 def choose_labels(proba: np.ndarray, classes: Sequence[str], *, multilabel: bool,
@@ -102,8 +100,7 @@ class CompactModel:
     """Numpy-only predictor equal to a fitted ``TopicClassifier`` (see module docstring)."""
 
     def __init__(self, *, space: FeatureSpace, idf: np.ndarray, blocks: np.ndarray,
-                 coef: np.ndarray, intercept: np.ndarray, char_scores: np.ndarray | None,
-                 classes: Sequence[str], multilabel: bool, temperature: float,
+                 coef: np.ndarray, intercept: np.ndarray, classes: Sequence[str], multilabel: bool, temperature: float,
                  platt: np.ndarray, thresholds: np.ndarray, sublinear_tf: bool = True,
                  other_label: str = OTHER):
         self.space = space
@@ -111,7 +108,6 @@ class CompactModel:
         self.blocks = np.asarray(blocks, dtype=np.float64).reshape(-1, 3)
         self.coef = np.asarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float64)
-        self.char_scores = None if char_scores is None else np.asarray(char_scores, np.float32)
         self.classes = [str(c) for c in classes]
         self.multilabel = bool(multilabel)
         self.temperature = float(temperature)
@@ -120,6 +116,7 @@ class CompactModel:
         self.sublinear_tf = bool(sublinear_tf)
         self.other_label = other_label
         self._block_of = self._column_blocks()
+        self._coef64 = None
 
     def _column_blocks(self) -> np.ndarray:
         block_of = np.full(len(self.idf), -1, dtype=np.int64)
@@ -132,16 +129,11 @@ class CompactModel:
     def from_estimator(cls, clf) -> CompactModel:
         """Extract the arrays of a fitted ``TopicClassifier``."""
         vec = clf.pipeline_.named_steps["vectorizer"]
-        n_words = len(vec.space_.vocab)
-        W = clf.coef_
-        weights = {"words": 1.0, "symbols": vec.symbol_weight, "lines": vec.lines_weight}
+        weights = vec.block_weights()
         blocks = [(lo, hi, weights[name]) for name, (lo, hi) in vec.space_.block_bounds().items()
                   if hi > lo]
-        char_scores = None
-        if vec.char_matrix_ is not None and vec.char_matrix_.shape[0]:
-            char_scores = vec.char_weight * (vec.char_matrix_ @ W[:, n_words:].T)
-        return cls(space=vec.space_, idf=vec.tfidf_.idf_, blocks=np.array(blocks, dtype=float),
-                   coef=W[:, :n_words].T, intercept=clf.intercept_, char_scores=char_scores,
+        return cls(space=vec.space_.fresh_copy(), idf=vec.tfidf_.idf_, blocks=np.array(blocks, dtype=float),
+                   coef=clf.coef_.T, intercept=clf.intercept_,
                    classes=[str(c) for c in clf.classes_], multilabel=clf.multilabel_,
                    temperature=getattr(clf, "temperature_", 1.0),
                    platt=getattr(clf, "platt_", np.zeros((0, 2))),
@@ -151,23 +143,19 @@ class CompactModel:
     def save(self, path) -> None:
         """Write the arrays to ``path`` (an open binary file or a file name)."""
         sp = self.space
-        char_rows = sp.char_rows or {}
         config = {"stem": sp.stem, "prefix": sp.prefix, "bigrams": sp.bigrams,
                   "symbols": sp.symbols, "emoji": sp.emoji, "lines": sp.lines,
                   "classes": self.classes, "multilabel": self.multilabel,
                   "temperature": self.temperature, "sublinear_tf": self.sublinear_tf,
-                  "other_label": self.other_label, "has_chars": self.char_scores is not None}
+                  "other_label": self.other_label}
         np.savez(
             path,
             config=_pack_strings([json.dumps(config, ensure_ascii=False)]),
             stems=_pack_strings(sorted(sp.stems, key=sp.stems.get)),
             prefixes=_pack_strings(sorted(sp.prefixes, key=sp.prefixes.get)),
             symbols=_pack_strings(sorted(sp.symbol_ids, key=sp.symbol_ids.get)),
-            char_words=_pack_strings(sorted(char_rows, key=char_rows.get)),
             vocab=sp.vocab, idf=self.idf, blocks=self.blocks, coef=self.coef,
-            intercept=self.intercept,
-            char_scores=self.char_scores if self.char_scores is not None else np.zeros((0, 0)),
-            platt=self.platt, thresholds=self.thresholds,
+            intercept=self.intercept, platt=self.platt, thresholds=self.thresholds,
         )
 
     @classmethod
@@ -177,25 +165,20 @@ class CompactModel:
         config = json.loads(_unpack_strings(arrays["config"])[0])
         space = FeatureSpace(stem=config["stem"], prefix=config["prefix"],
                              bigrams=config["bigrams"], symbols=config["symbols"],
-                             emoji=config["emoji"], lines=config["lines"], chars=None)
+                             emoji=config["emoji"], lines=config["lines"])
         for attr, key in (("stems", "stems"), ("prefixes", "prefixes"), ("symbol_ids", "symbols")):
             names = _unpack_strings(arrays[key])
             setattr(space, attr, dict(zip(names, range(len(names)))))
-        if config["has_chars"]:
-            words = _unpack_strings(arrays["char_words"])
-            space.char_rows = dict(zip(words, range(len(words))))
         space.set_vocabulary(arrays["vocab"])
         return cls(space=space, idf=arrays["idf"], blocks=arrays["blocks"], coef=arrays["coef"],
-                   intercept=arrays["intercept"],
-                   char_scores=arrays["char_scores"] if config["has_chars"] else None,
-                   classes=config["classes"], multilabel=config["multilabel"],
+                   intercept=arrays["intercept"], classes=config["classes"], multilabel=config["multilabel"],
                    temperature=config["temperature"], platt=arrays["platt"],
                    thresholds=arrays["thresholds"], sublinear_tf=config["sublinear_tf"],
                    other_label=config["other_label"])
 
     # -- inference --------------------------------------------------------------------------
     def _weighted_features(self, t: np.ndarray, n: int):
-        """(doc, column, tf-idf value after block normalisation) of a batch's features."""
+        """(doc, column, tf-idf value after block normalisation, CSR indptr) of a batch."""
         indptr, col, cnt = count_matrix(*self.space.features(t, n), n, len(self.idf))
         doc = np.repeat(np.arange(n), np.diff(indptr))
         val = (1.0 + np.log(cnt)) if self.sublinear_tf else cnt
@@ -204,14 +187,7 @@ class CompactModel:
         cell = doc * nb + self._block_of[col]
         sq = np.bincount(cell, weights=val * val, minlength=n * nb)
         val *= self.blocks[self._block_of[col], 2] / np.sqrt(sq[cell])
-        return doc, col, val
-
-    def _char_terms(self, t: np.ndarray, n: int):
-        """(doc, char row, weight) of the char block: (1 + log count) / root of summed squares."""
-        doc, row, cnt = self.space.char_pairs(t)
-        w = 1.0 + np.log(cnt)
-        z = np.sqrt(np.bincount(doc, weights=w * w, minlength=n))
-        return doc, row, w / z[doc]
+        return doc, col, val, indptr
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores (n_texts, n_classes)."""
@@ -221,19 +197,18 @@ class CompactModel:
         if n == 0:
             return scores
         t = self.space.type_ids(texts)
-        doc, col, val = self._weighted_features(t, n)
+        doc, col, val, indptr = self._weighted_features(t, n)
         if n >= SCIPY_BATCH:
             # scipy's C++ sparse x dense product; imported only for big batches, so a cold
             # single-text predict does not pay for the import
             import scipy.sparse as sp
 
-            indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=n))])
-            scores += sp.csr_matrix((val, col, indptr), shape=(n, len(self.idf))) @ self.coef
+            if self._coef64 is None:
+                self._coef64 = self.coef.astype(np.float64)
+            X = sp.csr_matrix((val, col, indptr), shape=(n, len(self.idf)))
+            scores += X @ self._coef64
         else:
             _add_rows(scores, doc, self.coef[col] * val[:, None])
-        if self.char_scores is not None:
-            cdoc, row, w = self._char_terms(t, n)
-            _add_rows(scores, cdoc, self.char_scores[row] * w[:, None])
         return scores
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
@@ -259,30 +234,17 @@ class CompactModel:
                 top: int = 8) -> list[dict[str, list[tuple[str, float]]]]:
         """Per text and label: the terms that pushed the label up, as weight x tf-idf value."""
         texts = list(texts)
-        n = len(texts)
-        t = self.space.type_ids(texts)
-        doc, col, val = self._weighted_features(t, n)
+        doc, col, val, _ = self._weighted_features(self.space.type_ids(texts), len(texts))
         names = self._names()
-        terms = [(doc, val, col, self.coef, lambda c: names[c])]
-        if self.char_scores is not None:
-            cdoc, row, w = self._char_terms(t, n)
-            words = self._char_words()
-            terms.append((cdoc, w, row, self.char_scores, lambda r: "chars:" + words[r]))
         out = []
         for i, labs in enumerate(labels):
+            sel = doc == i
             per_label = {}
             for lab in labs:
-                j = self.classes.index(lab)
-                found: dict[str, float] = {}
-                for d, v, idx, M, name in terms:
-                    sel = d == i
-                    contrib = M[idx[sel], j] * v[sel]
-                    for c, x in zip(idx[sel].tolist(), contrib.tolist()):
-                        if x > 0:
-                            key = name(c)
-                            found[key] = found.get(key, 0.0) + x
-                best = sorted(found.items(), key=lambda kv: -kv[1])[:top]
-                per_label[lab] = [(term, round(x, 4)) for term, x in best]
+                contrib = self.coef[col[sel], self.classes.index(lab)] * val[sel]
+                order = np.argsort(-contrib, kind="stable")[:top]
+                per_label[lab] = [(names[col[sel][j]], round(float(contrib[j]), 4))
+                                  for j in order if contrib[j] > 0]
             out.append(per_label)
         return out
 
@@ -290,7 +252,3 @@ class CompactModel:
         if not hasattr(self, "_names_cache"):
             self._names_cache = self.space.names()
         return self._names_cache
-
-    def _char_words(self) -> list[str]:
-        rows = self.space.char_rows or {}
-        return sorted(rows, key=rows.get)

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
@@ -24,7 +24,6 @@ from sklearn.utils.validation import check_is_fitted
 from rutopic.model.compact import OTHER, choose_labels, select_labels, sigmoid, softmax
 from rutopic.model.features import (
     FeatureSpace,
-    char_ngrams,
     count_matrix,
     doc_frequencies,
     select_vocabulary,
@@ -49,46 +48,29 @@ def as_texts(X) -> list[str]:
     return texts
 
 
-class CharNgrams:
-    """Picklable analyzer: character n-grams of one word (see ``char_ngrams``)."""
-
-    def __init__(self, lo: int, hi: int):
-        self.lo, self.hi = lo, hi
-
-    def __call__(self, word: str) -> list[str]:
-        return char_ngrams(word, self.lo, self.hi)
-
-
 class RussianVectorizer(TransformerMixin, BaseEstimator):
-    """Texts -> TF-IDF matrix over stems, stem bigrams, prefixes, symbols, line stems and
-    word-level character n-grams.
+    """Texts -> TF-IDF matrix over stems, stem bigrams, prefixes, symbols and line stems.
 
-    Blocks (words; symbols; first/last line; characters) are normalised on their own and then
-    scaled by their weight, so style and headline cues add to the words instead of drowning in
-    them. The character block sums, per text, each known word's unit char-n-gram TF-IDF vector
-    weighted by 1 + log(count), divided by the root of the summed squared weights: exact, and
-    computable per word, which keeps prediction at one lookup per distinct word.
+    Blocks of feature families (words; symbols; first and last line) are l2-normalised on
+    their own and then scaled by their weight, so style and headline cues add to the words
+    instead of drowning in them.
     """
 
     def __init__(self, *, stem=True, prefix=4, bigrams=True, symbols=True, emoji=True,
-                 lines=True, chars=(3, 4), char_min_df=3, min_df=2, max_df=1.0,
-                 max_features=None, sublinear_tf=True, symbol_weight=0.6, lines_weight=0.7,
-                 char_weight=0.5):
+                 lines=True, min_df=2, max_df=1.0, max_features=None, sublinear_tf=True,
+                 symbol_weight=0.6, lines_weight=0.7):
         self.stem = stem
         self.prefix = prefix
         self.bigrams = bigrams
         self.symbols = symbols
         self.emoji = emoji
         self.lines = lines
-        self.chars = chars
-        self.char_min_df = char_min_df
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.symbol_weight = symbol_weight
         self.lines_weight = lines_weight
-        self.char_weight = char_weight
 
     def fit(self, X, y=None):
         self.fit_transform(X)
@@ -96,28 +78,19 @@ class RussianVectorizer(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None):
         texts = as_texts(X)
-        word_df = self._fit_vocabulary(texts)
-        self._fit_chars(word_df)
-        counts, pairs = self._encode(texts)
+        self._fit_vocabulary(texts)
         self.tfidf_ = TfidfTransformer(norm=None, sublinear_tf=self.sublinear_tf)
-        return self._assemble(self.tfidf_.fit_transform(counts), pairs)
+        return self._normalise(self.tfidf_.fit_transform(self._counts(texts)))
 
-    def _fit_vocabulary(self, texts: list[str]) -> dict[str, int]:
-        """Select the vocabulary; return each word's document frequency (for the char block)."""
+    def _fit_vocabulary(self, texts: list[str]) -> None:
         space = FeatureSpace(stem=self.stem, prefix=self.prefix, bigrams=self.bigrams,
-                             symbols=self.symbols, emoji=self.emoji, lines=self.lines,
-                             chars=self.chars)
+                             symbols=self.symbols, emoji=self.emoji, lines=self.lines)
         parts_k, parts_df = [], []
-        word_df: dict[str, int] = {}
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start:start + CHUNK]
-            t = space.type_ids(chunk)
-            k, df = doc_frequencies(*space.keys(t, len(chunk)))
+            k, df = doc_frequencies(*space.keys(space.type_ids(chunk), len(chunk)))
             parts_k.append(k)
             parts_df.append(df)
-            if self.chars:
-                for w, c in space.word_doc_frequencies(t).items():
-                    word_df[w] = word_df.get(w, 0) + c
         keys = np.concatenate(parts_k) if parts_k else np.zeros(0, np.int64)
         dfs = np.concatenate(parts_df) if parts_df else np.zeros(0, np.int64)
         uniq, inv = np.unique(keys, return_inverse=True)
@@ -128,88 +101,43 @@ class RussianVectorizer(TransformerMixin, BaseEstimator):
             raise ValueError("no features: the texts share no words (lower min_df or add data)")
         space.prune(vocab)
         self.space_ = space
-        return word_df
+        self.n_features_out_ = len(space.vocab)
 
-    def _fit_chars(self, word_df: dict[str, int]) -> None:
-        """Unit char-n-gram TF-IDF rows for words seen in >= char_min_df texts (none if the
-        data is too small to share any n-gram)."""
-        self.char_matrix_ = None
-        if not self.chars:
-            return
-        words = sorted(w for w, c in word_df.items() if c >= self.char_min_df and w[0] != "_")
-        vec = TfidfVectorizer(analyzer=CharNgrams(*self.chars), min_df=3, sublinear_tf=True)
-        try:
-            M = vec.fit_transform(words).tocsr()
-        except ValueError:  # too few words to share n-grams
-            self.char_matrix_ = sp.csr_matrix((0, 0))
-            self.char_names_ = np.zeros(0, dtype=object)
-            self.space_.set_char_rows({})
-            return
-        has = np.diff(M.indptr) > 0
-        self.char_matrix_ = M[has]
-        self.char_names_ = vec.get_feature_names_out()
-        self.space_.set_char_rows({w: i for i, w in enumerate(np.asarray(words)[has].tolist())})
-
-    def _encode(self, texts: list[str]):
-        """Count matrix of the vocabulary features, and (doc, char row, count) triples."""
-        space, n = self.space_, len(self.space_.vocab)
-        blocks, docs, rows, counts = [], [], [], []
+    def _counts(self, texts: list[str]):
+        """Document x vocabulary count matrix, built chunk by chunk."""
+        space, n = self.space_, self.n_features_out_
+        blocks = []
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start:start + CHUNK]
             t = space.type_ids(chunk)
             indptr, indices, cnt = count_matrix(*space.features(t, len(chunk)), len(chunk), n)
             blocks.append(sp.csr_matrix((cnt, indices, indptr), shape=(len(chunk), n)))
-            if self.char_matrix_ is not None:
-                d, r, c = space.char_pairs(t)
-                docs.append(d + start)
-                rows.append(r)
-                counts.append(c)
         if not blocks:
-            return sp.csr_matrix((0, n)), None
-        counts_m = sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
-        pairs = None
-        if self.char_matrix_ is not None:
-            pairs = tuple(np.concatenate(p) for p in (docs, rows, counts))
-        return counts_m, pairs
+            return sp.csr_matrix((0, n))
+        return sp.vstack(blocks, format="csr") if len(blocks) > 1 else blocks[0]
 
-    def _char_block(self, pairs, n_docs: int):
-        doc, row, cnt = pairs
-        weight = 1.0 + np.log(cnt)
-        z = np.sqrt(np.bincount(doc, weights=weight ** 2, minlength=n_docs))
-        D = sp.csr_matrix((weight / z[doc], (doc, row)),
-                          shape=(n_docs, self.char_matrix_.shape[0]))
-        return (D @ self.char_matrix_).tocsr()
+    def block_weights(self) -> dict[str, float]:
+        return {"words": 1.0, "symbols": self.symbol_weight, "lines": self.lines_weight}
 
-    def _assemble(self, tfidf, pairs):
-        """Per-block l2 normalisation times block weights, plus the weighted char block."""
-        X = sp.csr_matrix(tfidf, dtype=np.float64)
+    def _normalise(self, X):
+        """Per-block l2 normalisation times the block weight (an empty block stays 0)."""
+        X = sp.csr_matrix(X, dtype=np.float64)
         rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        weights = {"words": 1.0, "symbols": self.symbol_weight, "lines": self.lines_weight}
+        weights = self.block_weights()
         for name, (lo, hi) in self.space_.block_bounds().items():
             in_block = (X.indices >= lo) & (X.indices < hi)
             sq = np.bincount(rows[in_block], weights=X.data[in_block] ** 2, minlength=X.shape[0])
             factor = weights[name] / np.sqrt(np.where(sq > 0, sq, 1.0))
             X.data[in_block] *= factor[rows[in_block]]
-        if self.char_matrix_ is not None:
-            X = sp.hstack([X, self.char_weight * self._char_block(pairs, X.shape[0])], format="csr")
         return X
-
-    @property
-    def n_features_out_(self) -> int:
-        n_char = self.char_matrix_.shape[1] if self.char_matrix_ is not None else 0
-        return len(self.space_.vocab) + n_char
 
     def transform(self, X):
         check_is_fitted(self, "tfidf_")
-        counts, pairs = self._encode(as_texts(X))
-        return self._assemble(self.tfidf_.transform(counts), pairs)
+        return self._normalise(self.tfidf_.transform(self._counts(as_texts(X))))
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "space_")
-        names = self.space_.names()
-        if self.char_matrix_ is not None:
-            names += ["char:" + g for g in self.char_names_]
-        return np.asarray(names, dtype=object)
+        return np.asarray(self.space_.names(), dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -281,11 +209,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, *, stem=True, prefix=4, bigrams=True, symbols=True, emoji=True,
-                 lines=True, chars=(3, 4), char_min_df=3, min_df=2, max_df=1.0,
-                 max_features=None, sublinear_tf=True, symbol_weight=0.6, lines_weight=0.7,
-                 char_weight=0.5, C=0.8,
-                 class_weight="balanced", calibration_cv=3, multilabel="auto",
-                 threshold="auto", threshold_beta=1.0, other_label=OTHER, n_jobs=2,
+                 lines=True, min_df=2, max_df=1.0, max_features=None, sublinear_tf=True,
+                 symbol_weight=0.6, lines_weight=0.7, C=0.5,
+                 class_weight="balanced", calibration_cv=2, multilabel="auto",
+                 threshold="auto", threshold_beta=1.0, other_label=OTHER, n_jobs=None,
                  random_state=0):
         self.stem = stem
         self.prefix = prefix
@@ -293,15 +220,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.symbols = symbols
         self.emoji = emoji
         self.lines = lines
-        self.chars = chars
-        self.char_min_df = char_min_df
         self.min_df = min_df
         self.max_df = max_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.symbol_weight = symbol_weight
         self.lines_weight = lines_weight
-        self.char_weight = char_weight
         self.C = C
         self.class_weight = class_weight
         self.calibration_cv = calibration_cv
@@ -318,11 +242,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return Pipeline([
             ("vectorizer", RussianVectorizer(
                 stem=self.stem, prefix=self.prefix, bigrams=self.bigrams, symbols=self.symbols,
-                emoji=self.emoji, lines=self.lines, chars=self.chars,
-                char_min_df=self.char_min_df, min_df=self.min_df,
-                max_df=self.max_df, max_features=self.max_features,
-                sublinear_tf=self.sublinear_tf, symbol_weight=self.symbol_weight,
-                lines_weight=self.lines_weight, char_weight=self.char_weight)),
+                emoji=self.emoji, lines=self.lines, min_df=self.min_df, max_df=self.max_df,
+                max_features=self.max_features, sublinear_tf=self.sublinear_tf,
+                symbol_weight=self.symbol_weight, lines_weight=self.lines_weight)),
             ("svm", OneVsRestClassifier(svm) if multilabel else svm),
         ])
 
@@ -366,8 +288,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit features, SVM and calibration; held-out folds give calibration and thresholds.
 
-        The vectorizer is fitted once on all texts (it never sees labels); the SVM of the final
-        model and those of the calibration folds then train in parallel threads.
+        The vectorizer is fitted once on all texts (it never sees labels); then the SVM of the
+        final model and those of the calibration folds train (in ``n_jobs`` processes).
         """
         texts = as_texts(X)
         if len(texts) != len(y):
@@ -380,7 +302,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         vectorizer, svm = (step for _, step in self._make_pipeline(multi).steps)
         Xt = vectorizer.fit_transform(texts)
         splits = self._calibration_splits(target, multi)
-        fits = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+        fits = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_svm)(clone(svm), Xt, target, rows) for rows in [None] + [tr for tr, _ in splits])
         self.pipeline_ = Pipeline([("vectorizer", vectorizer), ("svm", fits[0])])
         held = None
@@ -531,5 +453,5 @@ def indicator_for(y, classes) -> np.ndarray:
 
 
 def _fit_svm(svm, X, target, rows):
-    """Fit one SVM on all rows or a subset (joblib job; liblinear releases the GIL)."""
+    """Fit one SVM on all rows or a subset (a joblib job)."""
     return svm.fit(X, target) if rows is None else svm.fit(X[rows], target[rows])

@@ -2,10 +2,11 @@
 
 Why a featuriser of our own rather than ``TfidfVectorizer(analyzer=...)``: predict must run
 without scikit-learn (importing it alone costs over a second) and faster than fastText. So the
-featuriser is numpy-only and batch-wise: one regex pass over a whole batch, one dict lookup per
-token (surface form -> cached type), and everything after that in numpy. The scikit-learn
-transformer and the compact predictor both call ``FeatureSpace.features``, so training and
-inference cannot drift apart.
+featuriser is numpy-only and batch-wise. A batch is joined into one string, lower-cased once and
+split on whitespace in C; each distinct chunk is analysed once (tokens, stems, feature keys)
+and cached as a *type*; everything after the one dict lookup per chunk is numpy. The
+scikit-learn vectorizer and the compact predictor both call ``FeatureSpace.features``, so
+training and inference cannot drift apart.
 
 Vocabulary keys are int64: ``kind << 56 | value``; a bigram's value is ``stem_a << 28 | stem_b``.
 Keys sort by kind first, so each feature family is a contiguous block of columns.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rutopic.model.text import SEP, TOKEN_RE, fold_token, join_batch, prepare_joined
+from rutopic.model.text import NL, SEP, chunk_tokens, join_batch, prepare_joined
 
 KIND_SHIFT = 56
 STEM_SHIFT = 28
@@ -25,11 +26,11 @@ UNI, BI, PRE, SYM, FIRST, LAST = 1, 2, 3, 4, 5, 6
 KIND_PREFIX = {UNI: "", BI: "", PRE: "pre:", SYM: "sym:", FIRST: "title:", LAST: "last:"}
 #: Feature families normalised together (l2) before their block weight applies.
 BLOCKS = {"words": (UNI, BI, PRE), "symbols": (SYM,), "lines": (FIRST, LAST)}
-#: Above this many cached surface forms the cache is dropped, so memory stays flat on huge inputs.
+#: Above this many cached chunk types the cache is dropped, so memory stays flat on huge inputs.
 MAX_CACHED_TYPES = 300_000
 #: Type ids reserved for the batch separator and line breaks.
 T_SEP, T_NL = 0, 1
-PER_TYPE = ("stem", "pre", "sym", "char", "f_uni", "f_pre", "f_sym", "f_first", "f_last")
+EMPTY = np.zeros(0, dtype=np.int64)
 
 
 def make_stemmers():
@@ -39,33 +40,111 @@ def make_stemmers():
     return Stemmer.Stemmer("russian"), Stemmer.Stemmer("english")
 
 
-def char_ngrams(word: str, lo: int, hi: int) -> list[str]:
-    """Character n-grams of `` word `` (padded with spaces), as scikit-learn's ``char_wb``."""
-    w = f" {word} "
-    out = []
-    for n in range(lo, hi + 1):
-        if len(w) <= n:
-            out.append(w)
-            continue
-        out.extend(w[i:i + n] for i in range(len(w) - n + 1))
-    return out
+class _Grow:
+    """A growable int64 array (amortised doubling)."""
+
+    def __init__(self, fill: int = 0):
+        self.a = np.full(1024, fill, dtype=np.int64)
+        self.n = 0
+        self.fill = fill
+
+    def extend(self, values) -> None:
+        values = np.asarray(values, dtype=np.int64)
+        need = self.n + len(values)
+        if need > len(self.a):
+            bigger = np.full(max(need, 2 * len(self.a)), self.fill, dtype=np.int64)
+            bigger[:self.n] = self.a[:self.n]
+            self.a = bigger
+        self.a[self.n:need] = values
+        self.n = need
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.a[:self.n]
+
+
+class _TypeTable(dict):
+    """Chunk -> type id; a miss registers the next id and remembers the chunk."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.new: list[str] = []
+
+    def __missing__(self, chunk: str) -> int:
+        idx = self[chunk] = len(self)
+        self.new.append(chunk)
+        return idx
+
+
+class IntIndex:
+    """Vectorised open-addressing hash of non-negative int64 keys to their positions.
+
+    Looking up ~100 bigrams per text in a sorted array of 10^5 keys costs a binary search
+    each; this hash answers in about 1.5 vectorised probes.
+    """
+
+    MULT = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, keys: np.ndarray):
+        keys = np.asarray(keys, dtype=np.int64)
+        bits = max(4, int(2 * len(keys)).bit_length())
+        self.mask, self.shift = (1 << bits) - 1, np.uint64(64 - bits)
+        self.keys = np.full(1 << bits, -1, dtype=np.int64)
+        self.pos = np.full(1 << bits, -1, dtype=np.int64)
+        slot, pending = self._hash(keys), np.arange(len(keys))
+        while pending.size:
+            s = slot[pending]
+            free = self.keys[s] == -1
+            taken, first = np.unique(s[free], return_index=True)
+            winners = pending[free][first]
+            self.keys[taken], self.pos[taken] = keys[winners], winners
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            slot[pending] = (slot[pending] + 1) & self.mask
+
+    def _hash(self, values: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return ((values.astype(np.uint64) * self.MULT) >> self.shift).astype(np.int64)
+
+    def lookup(self, values: np.ndarray) -> np.ndarray:
+        """Position of each value among the keys, -1 where absent."""
+        out = np.full(values.size, -1, dtype=np.int64)
+        slot, pending = self._hash(values), np.arange(values.size)
+        while pending.size:
+            s = slot[pending]
+            found = self.keys[s]
+            hit = found == values[pending]
+            out[pending[hit]] = self.pos[s[hit]]
+            go_on = ~hit & (found != -1)
+            pending = pending[go_on]
+            slot[pending] = (s[go_on] + 1) & self.mask
+        return out
+
+
+def expand(ptr: np.ndarray, flat: np.ndarray, types: np.ndarray, doc: np.ndarray):
+    """(doc, value) for every entry of the CSR rows ``types`` (rows of ``ptr``/``flat``)."""
+    starts = ptr[types]
+    counts = ptr[types + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return EMPTY, EMPTY
+    before = np.cumsum(counts) - counts
+    offsets = np.repeat(starts - before, counts) + np.arange(total)
+    return np.repeat(doc, counts), flat[offsets]
 
 
 class FeatureSpace:
-    """Maps surface tokens to stem/prefix/symbol ids and, once a vocabulary is set, to columns.
+    """Maps chunks to stem/prefix/symbol ids and, once a vocabulary is set, to columns.
 
     While not frozen (fitting) unseen stems, prefixes and symbols get new ids; once frozen they
-    map to -1 and produce no features. Per surface form everything is computed once and cached.
+    map to -1 and produce no features. Per distinct chunk everything is computed once.
     """
 
     def __init__(self, *, stem: bool = True, prefix: int = 4, bigrams: bool = True,
-                 symbols: bool = True, emoji: bool = True, lines: bool = True,
-                 chars: tuple[int, int] | None = (2, 5)):
+                 symbols: bool = True, emoji: bool = True, lines: bool = True):
         self.stem, self.prefix, self.bigrams = stem, prefix, bigrams
         self.symbols, self.emoji, self.lines = symbols, emoji, lines
-        self.chars = tuple(chars) if chars else None
-        #: Word -> row of the char-n-gram matrix, for the words that have one (set after fit).
-        self.char_rows: dict[str, int] | None = None
         self.stems: dict[str, int] = {}
         self.prefixes: dict[str, int] = {}
         self.symbol_ids: dict[str, int] = {}
@@ -75,8 +154,8 @@ class FeatureSpace:
         self.reset_cache()
 
     def __getstate__(self):
-        keep = ("stem", "prefix", "bigrams", "symbols", "emoji", "lines", "chars", "stems",
-                "prefixes", "symbol_ids", "frozen", "vocab", "char_rows")
+        keep = ("stem", "prefix", "bigrams", "symbols", "emoji", "lines", "stems", "prefixes",
+                "symbol_ids", "frozen", "vocab")
         return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state):
@@ -84,121 +163,151 @@ class FeatureSpace:
         self._stemmers = None
         self.set_vocabulary(self.vocab) if self.vocab is not None else self.reset_cache()
 
+    def fresh_copy(self) -> "FeatureSpace":
+        """The same (frozen) space with an empty chunk cache: a predictor should not carry the
+        training texts' cache, whose size slows every lookup."""
+        copy = FeatureSpace.__new__(FeatureSpace)
+        copy.__setstate__(self.__getstate__())
+        return copy
+
     # -- type cache -------------------------------------------------------------------------
     def reset_cache(self) -> None:
-        """Forget cached surface forms (ids stay); also done when the cache grows too large."""
-        self._types = _TypeTable({SEP: T_SEP, "\n": T_NL})
-        self._words: list[str | None] = [None, None]
+        """Forget cached chunks (ids stay); also done when the cache grows too large."""
+        self._types = _TypeTable({SEP: T_SEP, NL: T_NL})
         self._n = 2
-        self._t = {name: np.full(1024, -1, dtype=np.int64) for name in PER_TYPE}
-        self._t_word = np.zeros(1024, dtype=bool)
+        self._first_stem, self._last_stem, self._has_word = _Grow(-1), _Grow(-1), _Grow(0)
+        self._first_stem.extend([-1, -1])
+        self._last_stem.extend([-1, -1])
+        self._has_word.extend([0, 0])
+        # per type CSR rows: body features (uni, pre, sym, in-chunk bigrams) and word stems
+        self._body_ptr, self._body = _Grow(), _Grow()
+        self._stem_ptr, self._stem_ids = _Grow(), _Grow()
+        # columns of the FIRST / LAST keys of each word stem (set once a vocabulary exists)
+        self._first_cols, self._last_cols = _Grow(-1), _Grow(-1)
+        self._body_ptr.extend([0, 0, 0])
+        self._stem_ptr.extend([0, 0, 0])
 
-    def _grow(self, need: int) -> None:
-        size = len(self._t_word)
-        if need <= size:
-            return
-        new = max(need, 2 * size)
-        for name, arr in self._t.items():
-            self._t[name] = np.concatenate([arr, np.full(new - size, -1, dtype=np.int64)])
-        self._t_word = np.concatenate([self._t_word, np.zeros(new - size, dtype=bool)])
-
-    def _id(self, table: dict, key: str) -> int:
-        idx = table.get(key)
-        if idx is None:
-            if self.frozen:
-                return -1
-            idx = table[key] = len(table)
-        return idx
-
-    def _add_types(self, tokens: list[str]) -> None:
-        """Describe newly registered surface forms: fold, stem (one call per script), columns."""
+    def _stem_map(self, words: set[str]) -> dict[str, str]:
+        if not self.stem:
+            return {w: w for w in words}
         if self._stemmers is None:
             self._stemmers = make_stemmers()
-        folded = [fold_token(t, keep_marks=self.emoji) for t in tokens]
-        words = {f for f in folded if f and (f[0].isalnum() or f[0] == "_")}
-        stemmed = {w: w for w in words}
-        if self.stem:
-            ru, en = self._stemmers
-            special = [w for w in words if w[0] == "_"]
-            cyr = [w for w in words if not w.isascii()]
-            lat = [w for w in words if w.isascii() and w[0] != "_"]
-            stemmed.update(zip(cyr, ru.stemWords(cyr)))
-            stemmed.update(zip(lat, en.stemWords(lat)))
-            stemmed.update((w, w) for w in special)
-        start = self._n  # _TypeTable gave these tokens the ids start, start + 1, ...
-        self._grow(start + len(tokens))
-        stem_a, pre_a, sym_a, char_a = (self._t[k] for k in ("stem", "pre", "sym", "char"))
-        char_get = self.char_rows.get if self.char_rows is not None else None
-        for i, (tok, f) in enumerate(zip(tokens, folded), start):
-            self._words.append(f if f in stemmed else None)
-            if f is None:
-                continue
-            if f in stemmed:
-                self._t_word[i] = True
-                stem_a[i] = self._id(self.stems, stemmed[f])
-                if self.prefix and f[0] != "_":
-                    pre_a[i] = self._id(self.prefixes, f[: self.prefix])
-                if char_get is not None:
-                    char_a[i] = char_get(f, -1)
-            elif self.symbols:
-                sym_a[i] = self._id(self.symbol_ids, f)
-        self._n = start + len(tokens)
+        ru, en = self._stemmers
+        cyr = [w for w in words if not w.isascii()]
+        lat = [w for w in words if w.isascii() and w[0] != "_"]
+        out = {w: w for w in words if w[0] == "_"}
+        out.update(zip(cyr, ru.stemWords(cyr)))
+        out.update(zip(lat, en.stemWords(lat)))
+        return out
+
+    def _add_types(self, chunks: list[str]) -> None:
+        """Describe newly registered chunks: tokens, stems and their feature keys/columns."""
+        keep = self.emoji
+        tokens = [[c] if c.isalpha() else chunk_tokens(c, keep_marks=keep) for c in chunks]
+        stemmed = self._stem_map({t for toks in tokens for t in toks if t[0].isalnum() or
+                                  t[0] == "_"})
+        frozen, prefix = self.frozen, self.prefix
+        stems, prefixes, symbols = self.stems, self.prefixes, self.symbol_ids
+        uni, pre, sym, bi = UNI << KIND_SHIFT, PRE << KIND_SHIFT, SYM << KIND_SHIFT, BI << KIND_SHIFT
+        body, body_len, stem_rows, stem_len = [], [], [], []
+        first, last, has = [], [], []
+        for toks in tokens:
+            sids, keys = [], []
+            for tok in toks:
+                if tok[0].isalnum() or tok[0] == "_":
+                    st = stemmed[tok]
+                    sid = stems.get(st, -1) if frozen else stems.setdefault(st, len(stems))
+                    sids.append(sid)
+                    if sid >= 0:
+                        keys.append(uni | sid)
+                    if prefix and tok[0] != "_":
+                        p = tok[:prefix]
+                        pid = prefixes.get(p, -1) if frozen else prefixes.setdefault(p, len(prefixes))
+                        if pid >= 0:
+                            keys.append(pre | pid)
+                elif self.symbols:
+                    yid = symbols.get(tok, -1) if frozen else symbols.setdefault(tok, len(symbols))
+                    if yid >= 0:
+                        keys.append(sym | yid)
+            if self.bigrams and len(sids) > 1:
+                keys.extend(bi | (a << STEM_SHIFT) | b for a, b in zip(sids, sids[1:])
+                            if a >= 0 and b >= 0)
+            body.extend(keys)
+            body_len.append(len(keys))
+            stem_rows.extend(sids)
+            stem_len.append(len(sids))
+            if sids:
+                first.append(sids[0])
+                last.append(sids[-1])
+                has.append(1)
+            else:
+                first.append(-1)
+                last.append(-1)
+                has.append(0)
+        body_arr = np.array(body, dtype=np.int64)
         if self.vocab is not None:
-            self._map_columns(start, self._n)
+            body_arr = self._columns(body_arr)
+        self._body.extend(body_arr)
+        self._body_ptr.extend(self._body_ptr.view[-1] + np.cumsum(body_len))
+        self._stem_ids.extend(stem_rows)
+        self._stem_ptr.extend(self._stem_ptr.view[-1] + np.cumsum(stem_len))
+        if self.vocab is not None and self.lines:
+            self._add_line_columns(np.array(stem_rows, dtype=np.int64))
+        self._first_stem.extend(first)
+        self._last_stem.extend(last)
+        self._has_word.extend(has)
+        self._n += len(chunks)
+
+    def _add_line_columns(self, stems: np.ndarray) -> None:
+        ok = stems >= 0
+        for kind, arr in ((FIRST, self._first_cols), (LAST, self._last_cols)):
+            arr.extend(np.where(ok, self._columns((kind << KIND_SHIFT) | np.maximum(stems, 0)), -1))
 
     def type_ids(self, texts: list[str]) -> np.ndarray:
-        """Type ids of every token of a batch, with ``T_SEP`` between texts."""
-        tokens = TOKEN_RE.findall(prepare_joined(join_batch(texts)))
+        """Type ids of every chunk of a batch, with ``T_SEP`` between texts."""
+        chunks = prepare_joined(join_batch(texts)).split()
         if self._n > MAX_CACHED_TYPES:
             self.reset_cache()
-            if self.vocab is not None:
-                self._map_columns(2, 2)
         types = self._types
-        # C-level loop; unseen tokens get provisional ids from _TypeTable.__missing__
-        ids = np.fromiter(map(types.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        # C-level loop; unseen chunks get provisional ids from _TypeTable.__missing__
+        ids = np.fromiter(map(types.__getitem__, chunks), dtype=np.int64, count=len(chunks))
         if types.new:
-            self._add_types(types.new)
-            types.new = []
+            new, types.new = types.new, []
+            self._add_types(new)
         return ids
 
     # -- vocabulary -------------------------------------------------------------------------
     def set_vocabulary(self, vocab: np.ndarray) -> None:
         """Freeze the space on sorted vocabulary keys; columns are positions in ``vocab``."""
+        self._freeze(vocab)
+        self.reset_cache()
+
+    def _freeze(self, vocab: np.ndarray) -> None:
         self.vocab = np.asarray(vocab, dtype=np.int64)
         self.frozen = True
         kinds = self.vocab >> KIND_SHIFT
         lo, hi = np.searchsorted(kinds, BI), np.searchsorted(kinds, BI, side="right")
-        self._bi_lo, self._bi_keys = lo, self.vocab[lo:hi] & VALUE_MASK
-        self.reset_cache()
+        self._bi_lo, self._bigrams = int(lo), IntIndex(self.vocab[lo:hi] & VALUE_MASK)
 
-    def _column(self, kind: int, values: np.ndarray) -> np.ndarray:
-        keys = (kind << KIND_SHIFT) | values
+    def _columns(self, keys: np.ndarray) -> np.ndarray:
+        """Column of each key in the vocabulary, -1 where absent."""
+        if len(self.vocab) == 0 or keys.size == 0:
+            return np.full(keys.shape, -1, dtype=np.int64)
         pos = np.searchsorted(self.vocab, keys)
         pos[pos >= len(self.vocab)] = 0
-        ok = (values >= 0) & (self.vocab[pos] == keys) if len(self.vocab) else values < -1
-        return np.where(ok, pos, -1)
-
-    def _map_columns(self, start: int, stop: int) -> None:
-        t = self._t
-        sl = slice(start, stop)
-        t["f_uni"][sl] = self._column(UNI, t["stem"][sl])
-        t["f_pre"][sl] = self._column(PRE, t["pre"][sl])
-        t["f_sym"][sl] = self._column(SYM, t["sym"][sl])
-        t["f_first"][sl] = self._column(FIRST, t["stem"][sl])
-        t["f_last"][sl] = self._column(LAST, t["stem"][sl])
+        return np.where(self.vocab[pos] == keys, pos, -1)
 
     # -- extraction -------------------------------------------------------------------------
     def _positions(self, t: np.ndarray, n_docs: int):
-        """Per token: document index, word flag, and first-line / last-line flags.
+        """Per chunk: document index, and first-line / last-line flags (None without lines).
 
         A line break counts once, and only between content of the same text, so blank lines
         and leading or trailing breaks do not shift the first and last line.
         """
         is_sep = t == T_SEP
         doc = np.cumsum(is_sep)
-        word = self._t_word[t]
         if not self.lines:
-            return doc, word, None, None
+            return doc, None, None
         nl = t == T_NL
         content = ~nl & ~is_sep
         per_doc = np.bincount(doc, weights=content, minlength=n_docs)
@@ -206,100 +315,72 @@ class FeatureSpace:
         seen = np.cumsum(content) - start[doc]
         prev_nl = np.concatenate([[False], nl[:-1]])
         brk = nl & ~prev_nl & (seen > 0) & (seen < per_doc[doc])
-        line = np.cumsum(brk)
-        line -= (np.cumsum(np.bincount(doc, weights=brk, minlength=n_docs)) -
-                 np.bincount(doc, weights=brk, minlength=n_docs)).astype(np.int64)[doc]
-        n_breaks = np.bincount(doc, weights=brk, minlength=n_docs).astype(np.int64)
-        first = word & (line == 0)
-        last = word & (n_breaks[doc] > 0) & (line == n_breaks[doc])
-        return doc, word, first, last
+        breaks_per_doc = np.bincount(doc, weights=brk, minlength=n_docs).astype(np.int64)
+        line = np.cumsum(brk) - (np.cumsum(breaks_per_doc) - breaks_per_doc)[doc]
+        first = content & (line == 0)
+        last = content & (breaks_per_doc[doc] > 0) & (line == breaks_per_doc[doc])
+        return doc, first, last
 
-    def _bigram_values(self, t: np.ndarray, doc: np.ndarray, word: np.ndarray):
-        pos = np.flatnonzero(word)
+    def _bigram_pairs(self, t: np.ndarray, doc: np.ndarray):
+        """(doc, value) of bigrams across chunks: last word of one, first word of the next."""
+        pos = np.flatnonzero(self._has_word.view[t])
         a, b = pos[:-1], pos[1:]
         same = doc[a] == doc[b]
         a, b = a[same], b[same]
-        sa, sb = self._t["stem"][t[a]], self._t["stem"][t[b]]
+        sa, sb = self._last_stem.view[t[a]], self._first_stem.view[t[b]]
         ok = (sa >= 0) & (sb >= 0)
         return doc[a][ok], (sa[ok] << STEM_SHIFT) | sb[ok]
 
+    def _line_stems(self, t, doc, mask):
+        d, s = expand(self._stem_ptr.view, self._stem_ids.view, t[mask], doc[mask])
+        return d[s >= 0], s[s >= 0]
+
     def keys(self, t: np.ndarray, n_docs: int):
         """``(doc, key)`` of every feature occurrence in type ids ``t``, to fit a vocabulary."""
-        doc, word, first, last = self._positions(t, n_docs)
-        stem = self._t["stem"][t]
+        doc, first, last = self._positions(t, n_docs)
         docs, keys = [], []
-
-        def add(mask, values, kind):
-            sel = mask & (values >= 0)
-            docs.append(doc[sel])
-            keys.append((kind << KIND_SHIFT) | values[sel])
-
-        add(word, stem, UNI)
-        if self.prefix:
-            add(word, self._t["pre"][t], PRE)
-        if self.symbols:
-            add(~word, self._t["sym"][t], SYM)
+        d, k = expand(self._body_ptr.view, self._body.view, t, doc)
+        docs.append(d)
+        keys.append(k)
         if self.lines:
-            add(first, stem, FIRST)
-            add(last, stem, LAST)
+            for mask, kind in ((first, FIRST), (last, LAST)):
+                d, s = self._line_stems(t, doc, mask)
+                docs.append(d)
+                keys.append((kind << KIND_SHIFT) | s)
         if self.bigrams:
-            d, v = self._bigram_values(t, doc, word)
+            d, v = self._bigram_pairs(t, doc)
             docs.append(d)
             keys.append((BI << KIND_SHIFT) | v)
         return np.concatenate(docs), np.concatenate(keys)
 
     def features(self, t: np.ndarray, n_docs: int):
-        """``(doc, column)`` of every feature occurrence in type ids ``t`` (per-type cache)."""
-        doc, word, first, last = self._positions(t, n_docs)
-        cols = [self._t["f_uni"][t], self._t["f_pre"][t], self._t["f_sym"][t]]
-        docs = [doc, doc, doc]
+        """``(doc, column)`` of every feature occurrence in type ids ``t`` (vocabulary set)."""
+        doc, first, last = self._positions(t, n_docs)
+        docs, cols = [], []
+        d, c = expand(self._body_ptr.view, self._body.view, t, doc)
+        docs.append(d)
+        cols.append(c)
         if self.lines:
-            cols += [self._t["f_first"][t][first], self._t["f_last"][t][last]]
-            docs += [doc[first], doc[last]]
-        if self.bigrams and len(self._bi_keys):
-            d, v = self._bigram_values(t, doc, word)
-            pos = np.searchsorted(self._bi_keys, v)
-            pos[pos >= len(self._bi_keys)] = 0
-            ok = self._bi_keys[pos] == v
-            cols.append(pos[ok] + self._bi_lo)
+            for mask, arr in ((first, self._first_cols), (last, self._last_cols)):
+                d, c = expand(self._stem_ptr.view, arr.view, t[mask], doc[mask])
+                docs.append(d)
+                cols.append(c)
+        if self.bigrams:
+            d, v = self._bigram_pairs(t, doc)
+            pos = self._bigrams.lookup(v)
+            ok = pos >= 0
             docs.append(d[ok])
+            cols.append(pos[ok] + self._bi_lo)
         col = np.concatenate(cols)
         keep = col >= 0
         return np.concatenate(docs)[keep], col[keep]
-
-    # -- word-level character n-grams -------------------------------------------------------
-    def _word_pairs(self, t: np.ndarray, values: np.ndarray):
-        """Unique (doc, value) pairs over word tokens with value >= 0, and their counts."""
-        doc = np.cumsum(t == T_SEP)
-        sel = self._t_word[t] & (values >= 0)
-        cap = int(values.max()) + 1 if values.size else 1
-        flat = doc[sel] * cap + values[sel]
-        flat.sort()
-        if flat.size == 0:
-            return flat, flat, np.zeros(0)
-        starts = np.flatnonzero(np.concatenate([[True], flat[1:] != flat[:-1]]))
-        counts = np.diff(np.append(starts, flat.size)).astype(np.float64)
-        return flat[starts] // cap, flat[starts] % cap, counts
-
-    def word_doc_frequencies(self, t: np.ndarray) -> dict[str, int]:
-        """How many texts of the batch contain each (folded) word."""
-        _, types, _ = self._word_pairs(t, t)
-        uniq, df = np.unique(types, return_counts=True)
-        return {self._words[i]: int(c) for i, c in zip(uniq.tolist(), df.tolist())}
-
-    def set_char_rows(self, rows: dict[str, int]) -> None:
-        self.char_rows = rows
-        self.reset_cache()
-
-    def char_pairs(self, t: np.ndarray):
-        """(doc, char-matrix row, count) for the words of a batch that have a char row."""
-        return self._word_pairs(t, self._t["char"][t])
 
     # -- fitting helpers --------------------------------------------------------------------
     def prune(self, vocab: np.ndarray) -> np.ndarray:
         """Keep only the stems/prefixes/symbols that vocabulary keys use; re-key and freeze.
 
-        Returns the re-keyed vocabulary, sorted, and sets it as this space's vocabulary.
+        The cached chunks are re-keyed too (not dropped), so transforming the training texts
+        right after fitting costs no second analysis. Returns the re-keyed sorted vocabulary.
         """
         kind, value = vocab >> KIND_SHIFT, vocab & VALUE_MASK
         bi = kind == BI
@@ -309,13 +390,16 @@ class FeatureSpace:
         self.stems, stem_map = _subset(self.stems, used)
         self.prefixes, pre_map = _subset(self.prefixes, np.unique(value[kind == PRE]))
         self.symbol_ids, sym_map = _subset(self.symbol_ids, np.unique(value[kind == SYM]))
-        new = value.copy()
-        new[stem_kinds] = stem_map[value[stem_kinds]]
-        new[kind == PRE] = pre_map[value[kind == PRE]]
-        new[kind == SYM] = sym_map[value[kind == SYM]]
-        new[bi] = (stem_map[value[bi] >> STEM_SHIFT] << STEM_SHIFT) | stem_map[value[bi] & STEM_MASK]
-        keys = np.sort((kind << KIND_SHIFT) | new)
-        self.set_vocabulary(keys)
+        maps = {UNI: stem_map, FIRST: stem_map, LAST: stem_map, PRE: pre_map, SYM: sym_map}
+        keys = np.sort(_rekey(vocab, maps, stem_map))
+        self._freeze(keys)
+        body = self._body.view
+        self._body.a[:body.size] = self._columns(_rekey(body, maps, stem_map))
+        for arr in (self._stem_ids, self._first_stem, self._last_stem):
+            v = arr.view
+            arr.a[:v.size] = np.where(v >= 0, stem_map[np.maximum(v, 0)], -1)
+        if self.lines:
+            self._add_line_columns(self._stem_ids.view)
         return keys
 
     def block_bounds(self) -> dict[str, tuple[int, int]]:
@@ -345,17 +429,17 @@ class FeatureSpace:
         return out
 
 
-class _TypeTable(dict):
-    """Surface form -> type id; a miss registers the next id and remembers the form."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.new: list[str] = []
-
-    def __missing__(self, token: str) -> int:
-        idx = self[token] = len(self)
-        self.new.append(token)
-        return idx
+def _rekey(keys: np.ndarray, maps: dict, stem_map: np.ndarray) -> np.ndarray:
+    """Keys with their ids mapped to new ones; -1 where a part was dropped."""
+    kind, value = keys >> KIND_SHIFT, keys & VALUE_MASK
+    new = np.full(keys.shape, -1, dtype=np.int64)
+    for k, mapping in maps.items():
+        sel = kind == k
+        new[sel] = mapping[value[sel]]
+    sel = kind == BI
+    hi, lo = stem_map[value[sel] >> STEM_SHIFT], stem_map[value[sel] & STEM_MASK]
+    new[sel] = np.where((hi >= 0) & (lo >= 0), (hi << STEM_SHIFT) | lo, -1)
+    return np.where(new >= 0, (kind << KIND_SHIFT) | new, -1)
 
 
 def _subset(table: dict, used: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -400,9 +484,21 @@ def select_vocabulary(keys: np.ndarray, df: np.ndarray, n_docs: int, *, min_df: 
     return keys
 
 
+#: From this many texts per call, counting and scoring use scipy.sparse (C++; its import costs
+#: ~0.2 s, which a single-text predict should not pay).
+SCIPY_BATCH = 256
+
+
 def count_matrix(doc: np.ndarray, col: np.ndarray, n_docs: int, n_cols: int):
-    """CSR parts (indptr, indices, counts) of the document x column count matrix."""
-    flat = doc * max(n_cols, 1) + col
+    """CSR parts (indptr, indices sorted per row, counts) of the document x column counts."""
+    if n_docs >= SCIPY_BATCH:
+        import scipy.sparse as sp
+
+        m = sp.csr_matrix((np.ones(col.size), (doc, col)), shape=(n_docs, n_cols))
+        m.sum_duplicates()
+        return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
+    width = max(n_cols, 1)
+    flat = doc * width + col
     flat.sort()
     if flat.size:
         starts = np.flatnonzero(np.concatenate([[True], flat[1:] != flat[:-1]]))
@@ -410,7 +506,6 @@ def count_matrix(doc: np.ndarray, col: np.ndarray, n_docs: int, n_cols: int):
         uniq = flat[starts]
     else:
         uniq, counts = flat, np.zeros(0)
-    rows = uniq // max(n_cols, 1)
     indptr = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_docs), out=indptr[1:])
-    return indptr, uniq % max(n_cols, 1), counts
+    np.cumsum(np.bincount(uniq // width, minlength=n_docs), out=indptr[1:])
+    return indptr, uniq % width, counts

@@ -1,9 +1,10 @@
 """Russian text normalisation shared by training and inference.
 
-The hot path works on whole batches joined into one string: a few regex passes over one big
-string run at C speed, where the same passes per text would dominate predict time. URLs,
-numbers and emoji are recognised as whole tokens by ``TOKEN_RE`` and folded per token type
-(see ``rutopic.model.features``), so they cost no extra pass.
+The hot path works on whole batches joined into one string: lower-casing and the markdown pass
+run once over the batch, then ``str.split`` cuts it into whitespace chunks at C speed. Each
+distinct chunk ("Москве,", "https://t.me/x", "12,5%") is analysed once by ``chunk_tokens`` —
+regex tokens, URLs/e-mails/numbers folded, emoji and markup dropped — and cached by the feature
+space, so the per-token regex work is paid once per distinct chunk, not once per occurrence.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-#: Joins texts of a batch; a private-use character that inputs are stripped of.
+#: Joins texts of a batch, and stands for a line break: private-use characters that inputs
+#: are stripped of.
 SEP = "\ue000"
+NL = "\ue001"
 URL_TOKEN = "_url_"
 EMAIL_TOKEN = "_email_"
 NUM_TOKEN = "_num_"
 
-MD_LINK_RE = re.compile(r"\[([^\]\ue000\n]*)\]\((?:[^()\s\ue000]|\([^()\s\ue000]*\))*\)")
+#: The target part of a markdown link, "](https://...)"; its text stays, brackets are markup.
+MD_TARGET_RE = re.compile(r"\]\((?:[^()\s]|\([^()\s]*\))*\)")
 EMAIL_DOMAIN_RE = re.compile(r"@[\w-]+(?:\.[\w-]+)+")
 EMAIL_LOCAL_RE = re.compile(r"[\w.+-]+\Z")
 #: URLs, numbers, words, single symbols and line breaks, in that order of preference.
@@ -29,13 +33,15 @@ EMOJI_RE = re.compile(
     "\U0000FE00-\U0000FE0F\U0000200B-\U0000200F\U00002060\U000020E3\U000E0020-\U000E007F"
     "\U000000AD]"
 )
-SPACES_RE = re.compile(r"[^\S\n]+")
-NEWLINES_RE = re.compile(r" ?\n\s*")
+
+
+def _clean(text: str) -> str:
+    return text.replace(SEP, " ").replace(NL, " ")
 
 
 def join_batch(texts: Iterable[str]) -> str:
-    """Join texts with ``SEP`` so one regex pass serves the whole batch."""
-    return SEP.join(t.replace(SEP, " ") if SEP in t else t for t in texts)
+    """Join texts with a free-standing ``SEP`` chunk so one pass serves the whole batch."""
+    return f" {SEP} ".join(_clean(t) if SEP in t or NL in t else t for t in texts)
 
 
 def fold_emails(s: str) -> str:
@@ -55,11 +61,18 @@ def fold_emails(s: str) -> str:
 
 
 def prepare_joined(joined: str) -> str:
-    """Lower-case, ё→е, markdown links to their text, e-mails folded: input of ``TOKEN_RE``."""
-    s = joined.lower().replace("ё", "е")
-    if "](" in s:
-        s = MD_LINK_RE.sub(r"\1", s)
-    return fold_emails(s)
+    """Lower-case, ё→е, line breaks as free ``NL`` chunks: ready for ``str.split``."""
+    return joined.lower().replace("ё", "е").replace("\n", f" {NL} ")
+
+
+def chunk_tokens(chunk: str, *, keep_marks: bool = False) -> list[str]:
+    """Folded tokens of one whitespace chunk (see ``fold_token``); a markdown link keeps its
+    text only."""
+    if "](" in chunk:
+        chunk = MD_TARGET_RE.sub(" ", chunk)
+    if "@" in chunk:
+        chunk = fold_emails(chunk)
+    return [f for f in (fold_token(t, keep_marks=keep_marks) for t in TOKEN_RE.findall(chunk)) if f]
 
 
 def fold_token(tok: str, *, keep_marks: bool = False) -> str | None:
@@ -75,7 +88,7 @@ def fold_token(tok: str, *, keep_marks: bool = False) -> str | None:
             return tok
         stripped = tok.strip("_")
         return stripped or None
-    if not keep_marks and (EMOJI_RE.match(c) or c in "*`~"):
+    if c in "[]" or not keep_marks and (EMOJI_RE.match(c) or c in "*`~"):
         return None
     return tok
 
@@ -85,13 +98,19 @@ def normalise(text: str) -> str:
 
     Line breaks are kept (collapsed to one) because the first line is usually a headline.
     """
-    tokens = TOKEN_RE.findall(prepare_joined(text.replace(SEP, " ")))
-    folded = (fold_token(t) if t != "\n" else "\n" for t in tokens)
-    s = " ".join(t for t in folded if t)
-    return NEWLINES_RE.sub("\n", SPACES_RE.sub(" ", s)).strip()
+    return " ".join(tokenize(text)).replace(" \n ", "\n").replace("\n ", "\n").replace(
+        " \n", "\n").strip("\n ")
 
 
 def tokenize(text: str) -> list[str]:
-    """Tokens of one text as the features see them: words, symbols and line breaks."""
-    tokens = TOKEN_RE.findall(prepare_joined(text.replace(SEP, " ")))
-    return [f for f in (t if t == "\n" else fold_token(t) for t in tokens) if f]
+    """Tokens of one text as the features see them: words, symbols and single line breaks."""
+    out: list[str] = []
+    for chunk in prepare_joined(_clean(text)).split():
+        if chunk == NL:
+            if out and out[-1] != "\n":
+                out.append("\n")
+        else:
+            out.extend(chunk_tokens(chunk))
+    while out and out[-1] == "\n":
+        out.pop()
+    return out
