@@ -98,9 +98,10 @@ def test_cross_val_score_and_grid_search_work(small_data):
 @pytest.mark.parametrize(
     "proba, expected",
     [
-        ([0.9, 0.8, 0.1, 0.7], ["diplomacy", "visas"]),     # other dropped when topics pass
+        ([0.9, 0.3, 0.1, 0.7], ["diplomacy", "visas"]),     # topics above threshold win
+        ([0.9, 0.8, 0.1, 0.7], ["diplomacy"]),              # a topic below other's score loses
         ([0.1, 0.2, 0.1, 0.1], ["other"]),                  # nothing passes -> other
-        ([0.6, 0.99, 0.1, 0.1], ["diplomacy"]),             # other never combined
+        ([0.6, 0.55, 0.1, 0.1], ["diplomacy"]),             # other never combined
     ],
 )
 def test_multilabel_decision_rule(proba, expected):

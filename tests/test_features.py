@@ -72,3 +72,27 @@ def test_min_df_and_max_features_select_the_vocabulary():
 def test_no_shared_words_is_a_clear_error():
     with pytest.raises(ValueError, match="no features"):
         RussianVectorizer(min_df=2).fit(["один", "два"])
+
+
+def test_training_cache_remap_equals_a_fresh_transform():
+    """fit_transform re-keys its chunk cache instead of re-analysing; a pickled copy starts
+    from scratch: both must give the same matrix."""
+    import pickle
+
+    texts = ["Визовый режим отменён!\nПосольство сообщило", "Экспорт пшеницы вырос на 5%",
+             "Посольство сообщило об экспорте", "визовый экспорт"] * 3
+    vec = RussianVectorizer(min_df=2)
+    fitted = vec.fit_transform(texts).toarray()
+    fresh = pickle.loads(pickle.dumps(vec)).transform(texts).toarray()
+    np.testing.assert_allclose(fitted, fresh)
+    np.testing.assert_allclose(vec.transform(texts).toarray(), fresh)
+
+
+def test_int_index_matches_sorted_search():
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 2**55, 5000))
+    index = F.IntIndex(keys)
+    queries = np.concatenate([keys[rng.integers(0, len(keys), 3000)], rng.integers(0, 2**55, 3000)])
+    expected = np.searchsorted(keys, queries)
+    expected = np.where(keys[np.minimum(expected, len(keys) - 1)] == queries, expected, -1)
+    np.testing.assert_array_equal(index.lookup(queries), expected)
