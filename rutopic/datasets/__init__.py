@@ -21,7 +21,6 @@ from rutopic.datasets.readers import (
 
 #: The default taxonomy (see the dataset card and ../shared/docs/topic-guidelines.md).
 TAXONOMY = ("diplomacy", "visas", "trade", "other")
-NEWS_FILES = ("news-train.jsonl", "news-test.jsonl")
 BUNDLED = "bundled"
 
 __all__ = ["TAXONOMY", "load_news", "load_data", "news_files", "read_table", "iter_records",
@@ -29,9 +28,10 @@ __all__ = ["TAXONOMY", "load_news", "load_data", "news_files", "read_table", "it
 
 
 def news_files():
-    """The corpus files as ``importlib.resources`` traversables (train, then test)."""
+    """The corpus files (``data/news-*.jsonl``) as ``importlib.resources`` traversables."""
     base = resources.files("rutopic.datasets") / "data"
-    return [base / name for name in NEWS_FILES]
+    return sorted((f for f in base.iterdir() if f.name.startswith("news-") and
+                   f.name.endswith(".jsonl")), key=lambda f: f.name)
 
 
 def _read_news() -> list[dict]:
