@@ -213,8 +213,13 @@ def fit_platt(d: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
-def best_threshold(p: np.ndarray, y: np.ndarray, beta: float) -> float:
-    """Probability threshold maximising F-beta on held-out scores (0.5 when undefined)."""
+def best_threshold(p: np.ndarray, y: np.ndarray, beta: float, *, slack: float = 0.005) -> float:
+    """Probability threshold for F-beta on held-out scores: the middle of the plateau of
+    thresholds within ``slack`` of the best F-beta (0.5 when undefined).
+
+    Taking the middle of the near-best plateau rather than its noisy peak keeps thresholds
+    stable from one retraining to the next.
+    """
     if y.sum() == 0:
         return 0.5
     grid = np.arange(0.05, 0.951, 0.01)
@@ -224,8 +229,8 @@ def best_threshold(p: np.ndarray, y: np.ndarray, beta: float) -> float:
     fn = (~pred & (y[:, None] == 1)).sum(0)
     b2 = beta * beta
     f = (1 + b2) * tp / np.clip((1 + b2) * tp + b2 * fn + fp, 1, None)
-    best = np.flatnonzero(f >= f.max() - 1e-12)
-    return float(grid[best[len(best) // 2]])
+    near = np.flatnonzero(f >= f.max() - slack)
+    return float(np.round(np.median(grid[near]), 2))
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):

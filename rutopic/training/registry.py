@@ -241,7 +241,8 @@ def list_cli(registry: Optional[Path] = REGISTRY_OPTION) -> None:
     typer.echo(f"{'version':<8} {'created':<25} {'macro-F1':>8} {'items':>7}  status")
     for name in versions(reg):
         s = version_summary(reg, name)
-        mark = "champion" if name == current else "previous" if name == prev else (s["status"] or "")
+        decided = {"kept": "rejected"}.get(s["status"], s["status"] or "")
+        mark = "champion" if name == current else "previous" if name == prev else decided
         f1 = f"{s['macro_f1']:.3f}" if s["macro_f1"] is not None else "-"
         typer.echo(f"{name:<8} {s['created'] or '?':<25} {f1:>8} {s['n_items'] or '-':>7}  {mark}")
 
