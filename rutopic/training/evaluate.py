@@ -18,9 +18,10 @@ class EvalFormat(str, Enum):
     json = "json"
 
 
-def evaluate(data=None, *, model=None, registry=None, text_col: str | None = None,
+def evaluate(data, *, model=None, registry=None, text_col: str | None = None,
              label_col: str | None = None, split: str | None = None) -> dict:
-    """Score a model (path, loaded model, or default) on labelled ``data``.
+    """Score a model (path, loaded model, or default) on labelled ``data`` (a file, a
+    folder, or 'bundled' for the bundled corpus).
 
     Returns ``macro_f1``, ``accuracy`` (subset accuracy in multi-label mode), ``per_label``
     ({label: {precision, recall, f1, support}}), ``n`` and the confusion matrix. ``split``
@@ -48,9 +49,8 @@ def evaluate(data=None, *, model=None, registry=None, text_col: str | None = Non
 
 
 def evaluate_cli(
-    data: Optional[str] = typer.Argument(
-        None, help="Labelled CSV/TSV/JSONL/Parquet file or folder; default: the bundled "
-                   "corpus's test split."),
+    data: str = typer.Argument(
+        ..., help="Labelled CSV/TSV/JSONL/Parquet file or folder ('bundled': the corpus)."),
     model: Optional[Path] = typer.Option(
         None, "--model", "-m", help="Model directory (or registry); default: $RUTOPIC_HOME/model."),
     registry: Optional[Path] = typer.Option(
@@ -74,9 +74,8 @@ def evaluate_cli(
     """
     from rutopic.training.metrics import format_confusion, format_report, plot_confusion
 
-    split = "test" if data is None else None
     metrics = evaluate(data, model=model, registry=registry, text_col=text_col,
-                       label_col=label_col, split=split)
+                       label_col=label_col)
     if plot is not None:
         plot_confusion(metrics, plot)
     if fmt == EvalFormat.json:

@@ -11,7 +11,6 @@ the same items, and promotes the challenger only when the gate passes. Exit code
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
