@@ -2,8 +2,9 @@
 
 ``rutopic predict`` must start in well under a second and importing scikit-learn alone takes
 over one, so prediction runs on this form: the feature space (stems, prefixes, symbols,
-vocabulary keys), idf, block weights, the linear weights (float32) and the calibration. Its scores equal the scikit-learn pipeline's (tests check 1e-6). Stored as
-one ``.npz`` loaded with ``allow_pickle=False``: loading never executes code.
+vocabulary keys), idf, block weights, the linear weights (float32) and the calibration. Its
+scores equal the scikit-learn pipeline's (tests check 1e-6). Stored as one ``.npz`` loaded
+with ``allow_pickle=False``: loading never executes code.
 """
 
 from __future__ import annotations
@@ -103,8 +104,9 @@ class CompactModel:
     """Numpy-only predictor equal to a fitted ``TopicClassifier`` (see module docstring)."""
 
     def __init__(self, *, space: FeatureSpace, idf: np.ndarray, blocks: np.ndarray,
-                 coef: np.ndarray, intercept: np.ndarray, classes: Sequence[str], multilabel: bool, temperature: float,
-                 platt: np.ndarray, thresholds: np.ndarray, sublinear_tf: bool = True,
+                 coef: np.ndarray, intercept: np.ndarray, classes: Sequence[str],
+                 multilabel: bool, temperature: float, platt: np.ndarray,
+                 thresholds: np.ndarray, sublinear_tf: bool = True,
                  other_label: str = OTHER):
         self.space = space
         self.idf = np.asarray(idf, dtype=np.float64)
@@ -120,6 +122,7 @@ class CompactModel:
         self.other_label = other_label
         self._block_of = self._column_blocks()
         self._coef64 = None
+        self._names_cache: list[str] | None = None
 
     def _column_blocks(self) -> np.ndarray:
         block_of = np.full(len(self.idf), -1, dtype=np.int64)
@@ -135,8 +138,8 @@ class CompactModel:
         weights = vec.block_weights()
         blocks = [(lo, hi, weights[name]) for name, (lo, hi) in vec.space_.block_bounds().items()
                   if hi > lo]
-        return cls(space=vec.space_.fresh_copy(), idf=vec.tfidf_.idf_, blocks=np.array(blocks, dtype=float),
-                   coef=clf.coef_.T, intercept=clf.intercept_,
+        return cls(space=vec.space_.fresh_copy(), idf=vec.tfidf_.idf_,
+                   blocks=np.array(blocks, dtype=float), coef=clf.coef_.T, intercept=clf.intercept_,
                    classes=[str(c) for c in clf.classes_], multilabel=clf.multilabel_,
                    temperature=getattr(clf, "temperature_", 1.0),
                    platt=getattr(clf, "platt_", np.zeros((0, 2))),
@@ -174,7 +177,8 @@ class CompactModel:
             setattr(space, attr, dict(zip(names, range(len(names)))))
         space.set_vocabulary(arrays["vocab"])
         return cls(space=space, idf=arrays["idf"], blocks=arrays["blocks"], coef=arrays["coef"],
-                   intercept=arrays["intercept"], classes=config["classes"], multilabel=config["multilabel"],
+                   intercept=arrays["intercept"], classes=config["classes"],
+                   multilabel=config["multilabel"],
                    temperature=config["temperature"], platt=arrays["platt"],
                    thresholds=arrays["thresholds"], sublinear_tf=config["sublinear_tf"],
                    other_label=config["other_label"])
@@ -252,6 +256,6 @@ class CompactModel:
         return out
 
     def _names(self) -> list[str]:
-        if not hasattr(self, "_names_cache"):
+        if self._names_cache is None:
             self._names_cache = self.space.names()
         return self._names_cache

@@ -160,13 +160,18 @@ def restore_aside(path: Path) -> None:
         return
 
 
-def save_json_atomic(path, obj) -> None:
-    """Write JSON to ``path`` via a temporary file and a rename: never half-written."""
+def write_atomic(path, text: str) -> None:
+    """Replace a small file atomically: temp file, fsync, rename, fsync the folder."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    text = json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default)
     _write_file(tmp, lambda f: f.write(text.encode("utf-8")))
     os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def save_json_atomic(path, obj) -> None:
+    """Write JSON to ``path`` atomically: never half-written."""
+    write_atomic(path, json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default))
 
 
 def _json_default(obj):

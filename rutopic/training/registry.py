@@ -26,8 +26,7 @@ from typing import Any, Optional
 import typer
 
 from rutopic.errors import ModelNotFoundError, RegistryError
-
-CHAMPION_FILE = "champion"
+from rutopic.model.persistence import CHAMPION_FILE, write_atomic
 HISTORY_FILE = "history.jsonl"
 LOCK_FILE = ".lock"
 VERSION_RE = re.compile(r"^v(\d{4,})$")
@@ -70,21 +69,6 @@ def champion_dir(registry: Path) -> Path:
         raise ModelNotFoundError(f"{registry}: champion {name} is missing; "
                                  "run `rutopic models rollback` or `rutopic models promote V`")
     return path
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace a small file atomically: write a temp file, fsync, rename, fsync the folder."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def set_champion(registry: Path, name: str) -> None:
